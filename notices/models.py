@@ -1,0 +1,79 @@
+"""Platforms and the takedown notices sent to them."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from redress.crypto import EncryptedTextField
+
+
+class Platform(models.Model):
+    """One entry of the platform directory (notices/data/platforms.json)."""
+
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=200)
+    # Registrable domains (eTLD+1) this platform serves content from.
+    domains = models.JSONField(default=list)
+    ncii_email = models.EmailField(blank=True)
+    report_form_url = models.URLField(blank=True)
+    dmca_email = models.EmailField(blank=True)
+    jurisdiction = models.CharField(max_length=2, blank=True, help_text="ISO country of headquarters")
+    stopncii_partner = models.BooleanField(default=False)
+    as_of = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class NoticeStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SIGNED = "signed", "Signed"
+    SENT = "sent", "Sent"
+
+
+class SignerCapacity(models.TextChoices):
+    SELF = "self", "The person depicted"
+    REPRESENTATIVE = "representative", "An authorised person acting on their behalf"
+
+
+class Notice(models.Model):
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="notices")
+    platform = models.ForeignKey(Platform, on_delete=models.PROTECT, related_name="notices")
+    basis = models.CharField(max_length=64, help_text="Legal basis id from notices/bases/")
+    urls = models.ManyToManyField("cases.ReportedURL", related_name="notices")
+    status = models.CharField(max_length=16, choices=NoticeStatus.choices, default=NoticeStatus.DRAFT)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    # The electronic signature: typed full name, capacity, the attested text, when.
+    signer_name = EncryptedTextField(blank=True)
+    signer_capacity = models.CharField(max_length=16, choices=SignerCapacity.choices, blank=True)
+    attestation = models.TextField(blank=True)
+    signed_at = models.DateTimeField(null=True, blank=True)
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Frozen at signing, so what was signed can be shown exactly later. They
+    # hold the survivor's contact details, hence encrypted.
+    frozen_html = EncryptedTextField(blank=True)
+    frozen_text = EncryptedTextField(blank=True)
+    frozen_pdf_b64 = EncryptedTextField(blank=True)
+    pdf_sha256 = models.CharField(max_length=64, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    deadline_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.basis} notice to {self.platform_id} ({self.status})"
+
+    @property
+    def is_frozen(self) -> bool:
+        return self.signed_at is not None
