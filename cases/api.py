@@ -74,7 +74,9 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         serializer = OpenCaseSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        organization = Organization.objects.filter(slug=data.pop("organization"), memberships__user=request.user).first()
+        organization = Organization.objects.filter(
+            slug=data.pop("organization"), memberships__user=request.user
+        ).first()
         if organization is None:
             return Response({"detail": "No such organisation.", "code": "not_found"}, status=404)
         case = open_case(actor=request.user, organization=organization, details=SurvivorDetails(**data))

@@ -30,11 +30,15 @@ COUNTRIES = [
 class OpenCaseForm(forms.Form):
     organization = forms.ModelChoiceField(queryset=Organization.objects.none(), label=_("Organisation"))
     pseudonym = forms.CharField(
-        required=False, max_length=200, label=_("Pseudonym"),
+        required=False,
+        max_length=200,
+        label=_("Pseudonym"),
         help_text=_("A name to tell this case apart. It does not have to be real."),
     )
     legal_name = forms.CharField(
-        required=False, max_length=200, label=_("Legal name"),
+        required=False,
+        max_length=200,
+        label=_("Legal name"),
         help_text=_("Optional. Some notices are stronger with it; it is encrypted."),
     )
     email = forms.EmailField(required=False, label=_("Email"))
@@ -45,7 +49,8 @@ class OpenCaseForm(forms.Form):
         choices=ContentKind.choices, initial=ContentKind.UNKNOWN, label=_("What kind of content is it?")
     )
     under_18_in_content = forms.ChoiceField(
-        choices=MinorAnswer.choices, widget=forms.RadioSelect,
+        choices=MinorAnswer.choices,
+        widget=forms.RadioSelect,
         label=_("Was the person under 18 in the photo or video?"),
         help_text=_("If yes or not sure, we show you services that specialise in this and never fetch the content."),
     )

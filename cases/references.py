@@ -9,9 +9,7 @@ GROUP_LEN = 4  # 12 symbols x 5 bits = 60 bits
 
 
 def new_reference() -> str:
-    body = "-".join(
-        "".join(secrets.choice(ALPHABET) for _ in range(GROUP_LEN)) for _ in range(GROUPS)
-    )
+    body = "-".join("".join(secrets.choice(ALPHABET) for _ in range(GROUP_LEN)) for _ in range(GROUPS))
     return f"RD-{body}"
 
 

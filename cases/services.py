@@ -122,9 +122,10 @@ def open_case(*, actor: AnyUser, organization: Organization, details: SurvivorDe
     path: nothing is fetched or hashed server-side, and the person is shown
     the child-protection routes (NCMEC, IWF) instead of a dead end.
     """
-    if not actor.is_authenticated or not Membership.objects.filter(
-        user=actor, organization=organization, role__in=["admin", "advocate"]
-    ).exists():
+    if (
+        not actor.is_authenticated
+        or not Membership.objects.filter(user=actor, organization=organization, role__in=["admin", "advocate"]).exists()
+    ):
         raise PermissionDenied("You cannot open cases in this organisation.")
     if details.under_18_in_content not in MinorAnswer.values:
         raise CaseError("Please answer the age question.", code="age_required")

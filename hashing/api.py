@@ -56,7 +56,11 @@ class CaseMediaView(APIView):
         data = serializer.validated_data
         hashes = {k: data[k] for k in ("pdq", "phash", "dhash", "md5", "sha256") if data.get(k)}
         media = add_client_hashes(
-            case, actor=request.user, hashes=hashes, pdq_quality=data["pdq_quality"], kind=data["kind"],
+            case,
+            actor=request.user,
+            hashes=hashes,
+            pdq_quality=data["pdq_quality"],
+            kind=data["kind"],
             label=data["label"],
         )
         return Response(MediaSerializer(media).data, status=201)

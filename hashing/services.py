@@ -90,9 +90,7 @@ def add_client_hashes(
             raise CaseError(f"Unknown hash algorithm {algorithm!r}.", code="unknown_algorithm")
         value = value.strip().lower()
         if len(value) != HEX_LENGTHS[Algorithm(algorithm)] or not _HEX.match(value):
-            raise CaseError(
-                f"{algorithm} must be {HEX_LENGTHS[Algorithm(algorithm)]} hex characters.", code="bad_hash"
-            )
+            raise CaseError(f"{algorithm} must be {HEX_LENGTHS[Algorithm(algorithm)]} hex characters.", code="bad_hash")
         values[algorithm] = (value, pdq_quality if algorithm == Algorithm.PDQ else None)
     if Algorithm.PDQ not in values and Algorithm.SHA256 not in values:
         raise CaseError("Send at least a PDQ or a SHA-256 hash.", code="hash_required")

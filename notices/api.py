@@ -23,8 +23,17 @@ class NoticeSerializer(serializers.ModelSerializer[Notice]):
     class Meta:
         model = Notice
         fields = [
-            "id", "basis", "platform", "urls", "status", "created_at", "signed_at", "signer_capacity",
-            "pdf_sha256", "sent_at", "deadline_at",
+            "id",
+            "basis",
+            "platform",
+            "urls",
+            "status",
+            "created_at",
+            "signed_at",
+            "signer_capacity",
+            "pdf_sha256",
+            "sent_at",
+            "deadline_at",
         ]
         read_only_fields = fields
 

@@ -69,8 +69,12 @@ def notice_context(notice: Notice) -> dict[str, Any]:
     if representative and signer is not None:
         contact = {"name": notice.signer_name, "email": signer.email, "phone": "", "organization": case.organization}
     else:
-        contact = {"name": notice.signer_name or survivor.display_name, "email": survivor.email,
-                   "phone": survivor.phone, "organization": None}
+        contact = {
+            "name": notice.signer_name or survivor.display_name,
+            "email": survivor.email,
+            "phone": survivor.phone,
+            "organization": None,
+        }
     has_contact = bool(contact["email"] or contact["phone"])
     return {
         "notice": notice,

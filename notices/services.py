@@ -39,8 +39,13 @@ def create_notice(case: Case, platform: Platform, basis_id: str, *, actor: AnyUs
         notice.urls.set(urls)
         touch(case)
         record_event(
-            case, "notice.generated", actor=actor, notice_id=notice.pk, basis=basis.id,
-            platform=platform.slug, url_count=len(urls),
+            case,
+            "notice.generated",
+            actor=actor,
+            notice_id=notice.pk,
+            basis=basis.id,
+            platform=platform.slug,
+            url_count=len(urls),
         )
     return notice
 
@@ -89,7 +94,8 @@ def sign_notice(notice: Notice, *, actor: AnyUser, full_name: str, capacity: str
         missing = missing_elements(basis, html)
         if missing:
             raise CaseError(
-                "This notice cannot be signed yet; it lacks " + ", ".join(ELEMENT_LABELS.get(m, m) for m in missing)
+                "This notice cannot be signed yet; it lacks "
+                + ", ".join(ELEMENT_LABELS.get(m, m) for m in missing)
                 + ".",
                 code="incomplete",
             )
@@ -124,7 +130,10 @@ def mark_notice_sent(notice: Notice, *, actor: AnyUser) -> Notice:
         locked.save(update_fields=["sent_at", "deadline_at", "status"])
         locked.urls.update(status="notice_sent")
         record_event(
-            notice.case, "notice.sent", actor=actor, notice_id=locked.pk,
+            notice.case,
+            "notice.sent",
+            actor=actor,
+            notice_id=locked.pk,
             deadline_at=locked.deadline_at.isoformat() if locked.deadline_at else None,
         )
     return locked

@@ -22,9 +22,7 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args: Any, reset_passwords: bool = False, **options: Any) -> None:
-        org, _created = Organization.objects.get_or_create(
-            slug="demo", defaults={"name": "Demo Support Service"}
-        )
+        org, _created = Organization.objects.get_or_create(slug="demo", defaults={"name": "Demo Support Service"})
         user_model = get_user_model()
         printed: list[tuple[str, str, str]] = []
         for email, role, is_staff in DEMO_USERS:
@@ -37,7 +35,9 @@ class Command(BaseCommand):
                 printed.append((email, password, role))
             Membership.objects.get_or_create(user=user, organization=org, defaults={"role": role})
         if not printed:
-            self.stdout.write("Demo organisation already set up (run `manage.py seed_demo --reset-passwords` for new passwords).")
+            self.stdout.write(
+                "Demo organisation already set up (run `manage.py seed_demo --reset-passwords` for new passwords)."
+            )
             return
         self.stdout.write(self.style.SUCCESS("Demo organisation ready. These passwords are shown once:"))
         for email, password, role in printed:
