@@ -9,12 +9,16 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from notices.models import Platform
+
 from .models import Case, ContentKind, MinorAnswer, Organization, ReportedURL
-from .services import SurvivorDetails, add_urls, cases_for, get_case_for, open_case
+from .services import SurvivorDetails, add_urls, cases_for, get_case_for, open_case, user_or_none
 
 
 class CaseSerializer(serializers.ModelSerializer[Case]):
-    organization = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    organization: serializers.SlugRelatedField[Organization] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
 
     class Meta:
         model = Case
@@ -37,7 +41,7 @@ class OpenCaseSerializer(serializers.Serializer[Any]):
 
 
 class ReportedURLSerializer(serializers.ModelSerializer[ReportedURL]):
-    platform = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    platform: serializers.SlugRelatedField[Platform] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
 
     class Meta:
         model = ReportedURL
@@ -75,7 +79,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         organization = Organization.objects.filter(
-            slug=data.pop("organization"), memberships__user=request.user
+            slug=data.pop("organization"), memberships__user=user_or_none(request.user)
         ).first()
         if organization is None:
             return Response({"detail": "No such organisation.", "code": "not_found"}, status=404)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.http import Http404
@@ -14,6 +15,7 @@ from django.utils import timezone
 
 from .errors import CaseError
 from .models import (
+    WRITE_ROLES,
     Case,
     ContentKind,
     Event,
@@ -26,7 +28,13 @@ from .models import (
 from .references import clean_reference, new_reference
 from .urlnorm import normalise_url
 
-AnyUser = AbstractBaseUser | AnonymousUser
+AnyUser = User | AnonymousUser
+
+
+def user_or_none(actor: AnyUser | None) -> User | None:
+    """The signed-in user, or None for anonymous callers and the system."""
+    return actor if isinstance(actor, User) and actor.is_authenticated else None
+
 
 # A paste of more lines than this is refused whole, with a message: bulk
 # intake of thousands belongs to the CSV import (monitoring issue).
@@ -47,7 +55,7 @@ def record_event(
     **data: Any,
 ) -> Event:
     """Append one timeline/audit row. `data` must hold no personal data."""
-    user = actor if actor is not None and actor.is_authenticated else None
+    user = user_or_none(actor)
     return Event.objects.create(
         case=case,
         case_reference=case.reference if case else "",
@@ -64,15 +72,17 @@ def record_event(
 
 def cases_for(user: AnyUser) -> QuerySet[Case]:
     """Every case the user may see: those of the organisations they belong to."""
-    if not user.is_authenticated:
+    member = user_or_none(user)
+    if member is None:
         return Case.objects.none()
-    return Case.objects.filter(organization__memberships__user=user)
+    return Case.objects.filter(organization__memberships__user=member)
 
 
 def membership_for(user: AnyUser, case: Case) -> Membership | None:
-    if not user.is_authenticated:
+    member = user_or_none(user)
+    if member is None:
         return None
-    return Membership.objects.filter(user=user, organization_id=case.organization_id).first()
+    return Membership.objects.filter(user=member, organization_id=case.organization_id).first()
 
 
 def get_case_for(user: AnyUser, reference: str, *, audit: bool = True) -> Case:
@@ -122,9 +132,10 @@ def open_case(*, actor: AnyUser, organization: Organization, details: SurvivorDe
     path: nothing is fetched or hashed server-side, and the person is shown
     the child-protection routes (NCMEC, IWF) instead of a dead end.
     """
+    user = user_or_none(actor)
     if (
-        not actor.is_authenticated
-        or not Membership.objects.filter(user=actor, organization=organization, role__in=["admin", "advocate"]).exists()
+        user is None
+        or not Membership.objects.filter(user=user, organization=organization, role__in=WRITE_ROLES).exists()
     ):
         raise PermissionDenied("You cannot open cases in this organisation.")
     if details.under_18_in_content not in MinorAnswer.values:
@@ -135,7 +146,7 @@ def open_case(*, actor: AnyUser, organization: Organization, details: SurvivorDe
         raise CaseError("Choose a country.", code="country_required")
     minor = details.under_18_in_content in (MinorAnswer.YES, MinorAnswer.UNSURE)
     with transaction.atomic():
-        case = _create_with_unique_reference(organization, actor, details.content_kind, minor)
+        case = _create_with_unique_reference(organization, user, details.content_kind, minor)
         Survivor.objects.create(
             case=case,
             pseudonym=details.pseudonym.strip(),
@@ -152,7 +163,7 @@ def open_case(*, actor: AnyUser, organization: Organization, details: SurvivorDe
     return case
 
 
-def _create_with_unique_reference(organization: Organization, actor: AnyUser, kind: str, minor: bool) -> Case:
+def _create_with_unique_reference(organization: Organization, actor: User, kind: str, minor: bool) -> Case:
     for _attempt in range(5):
         try:
             with transaction.atomic():
@@ -212,7 +223,9 @@ def add_urls(case: Case, lines: Iterable[str], *, actor: AnyUser) -> URLIntakeRe
         for url in pending:
             domain, platform = match_platform(url)
             result.added.append(
-                ReportedURL.objects.create(case=case, url=url, domain=domain, platform=platform, added_by=actor)
+                ReportedURL.objects.create(
+                    case=case, url=url, domain=domain, platform=platform, added_by=user_or_none(actor)
+                )
             )
         if result.added:
             touch(case)
@@ -248,8 +261,11 @@ def _queue_checks(case: Case, url_ids: list[int]) -> None:
         return
     from monitoring.tasks import check_url
 
+    def enqueue(url_id: int) -> None:
+        check_url.delay(url_id)
+
     for url_id in url_ids:
-        transaction.on_commit(lambda url_id=url_id: check_url.delay(url_id))
+        transaction.on_commit(partial(enqueue, url_id))
 
 
 def touch(case: Case) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -28,6 +29,7 @@ from .services import (
     open_case,
     request_checks,
     require_write,
+    user_or_none,
 )
 
 
@@ -50,9 +52,9 @@ def list_cases(request: HttpRequest) -> HttpResponse:
     return render(request, "cases/list.html", {"cases": cases, "can_open": can_open})
 
 
-def _writable_orgs(request: HttpRequest):  # type: ignore[no-untyped-def]
+def _writable_orgs(request: HttpRequest) -> QuerySet[Organization]:
     return Organization.objects.filter(
-        memberships__user=request.user, memberships__role__in=[Role.ADMIN, Role.ADVOCATE]
+        memberships__user=user_or_none(request.user), memberships__role__in=[Role.ADMIN, Role.ADVOCATE]
     ).distinct()
 
 

@@ -31,7 +31,8 @@ class MediaSerializer(serializers.ModelSerializer[MediaItem]):
 
 class AddHashesSerializer(serializers.Serializer[Any]):
     kind = serializers.ChoiceField(choices=MediaKind.choices, default=MediaKind.IMAGE)
-    label = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+    # "label" shadows Field.label in the stubs; at run time it is an ordinary declared field.
+    label = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")  # type: ignore[assignment]
     pdq = serializers.CharField(required=False, max_length=64)
     pdq_quality = serializers.IntegerField(required=False, min_value=0, max_value=100, allow_null=True, default=None)
     phash = serializers.CharField(required=False, max_length=16)
@@ -42,8 +43,6 @@ class AddHashesSerializer(serializers.Serializer[Any]):
 
 class CaseMediaView(APIView):
     """GET lists the case's media with their hashes; POST adds hashes computed on the device."""
-
-    serializer_class = AddHashesSerializer
 
     def get(self, request: Request, reference: str) -> Response:
         case = get_case_for(request.user, reference)

@@ -10,7 +10,7 @@ from django.db import transaction
 
 from cases.errors import CaseError
 from cases.models import Case
-from cases.services import AnyUser, record_event, require_write, touch
+from cases.services import AnyUser, record_event, require_write, touch, user_or_none
 
 from .errors import HashingError
 from .image import ALGORITHM_VERSIONS, hash_image
@@ -39,7 +39,7 @@ def add_uploaded_media(case: Case, upload: IO[bytes], *, actor: AnyUser, label: 
         raise CaseError(str(exc), code=type(exc).__name__) from exc
     finally:
         del data
-    values = {
+    values: dict[str, tuple[str, int | None]] = {
         Algorithm.PDQ: (hashes.pdq, hashes.pdq_quality),
         Algorithm.PHASH: (hashes.phash, None),
         Algorithm.DHASH: (hashes.dhash, None),
@@ -54,7 +54,7 @@ def add_uploaded_media(case: Case, upload: IO[bytes], *, actor: AnyUser, label: 
             label=label.strip()[:200],
             width=hashes.width,
             height=hashes.height,
-            added_by=actor,
+            added_by=user_or_none(actor),
         )
         _store(media, values)
         touch(case)
@@ -98,7 +98,7 @@ def add_client_hashes(
         raise CaseError("pdq_quality must be between 0 and 100.", code="bad_quality")
     with transaction.atomic():
         media = MediaItem.objects.create(
-            case=case, kind=kind, source=MediaSource.BROWSER, label=label.strip()[:200], added_by=actor
+            case=case, kind=kind, source=MediaSource.BROWSER, label=label.strip()[:200], added_by=user_or_none(actor)
         )
         _store(media, values)
         touch(case)

@@ -17,8 +17,10 @@ from .services import create_notice
 
 
 class NoticeSerializer(serializers.ModelSerializer[Notice]):
-    platform = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    urls = serializers.SlugRelatedField(slug_field="url", many=True, read_only=True)
+    platform: serializers.SlugRelatedField[Platform] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    urls: serializers.RelatedField[Any, Any, Any] = serializers.SlugRelatedField(
+        slug_field="url", many=True, read_only=True
+    )
 
     class Meta:
         model = Notice

@@ -13,6 +13,7 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -73,12 +74,20 @@ class LegalBasis:
         return tuple(e.id for e in self.elements)
 
 
-def _require(data: dict[str, object], key: str, kind: type, source: Path) -> object:
+def _require(data: dict[str, Any], key: str, kind: type, source: Path) -> object:
     if key not in data:
         raise ImproperlyConfigured(f"{source.name}: missing {key!r}")
     value = data[key]
     if not isinstance(value, kind):
         raise ImproperlyConfigured(f"{source.name}: {key!r} must be {kind.__name__}")
+    return value
+
+
+def _list(data: dict[str, Any], key: str, source: Path, *, required: bool = True) -> list[Any]:
+    if key not in data and not required:
+        return []
+    value = _require(data, key, list, source)
+    assert isinstance(value, list)
     return value
 
 
@@ -91,8 +100,8 @@ def parse_basis(source: Path) -> LegalBasis:
     basis_id = str(_require(data, "id", str, source))
     if f"{basis_id}.toml" != source.name:
         raise ImproperlyConfigured(f"{source.name}: id {basis_id!r} must match the file name")
-    senders = frozenset(_require(data, "who_may_send", list, source))  # type: ignore[arg-type]
-    recipients = frozenset(_require(data, "recipient_kinds", list, source))  # type: ignore[arg-type]
+    senders = frozenset(str(v) for v in _list(data, "who_may_send", source))
+    recipients = frozenset(str(v) for v in _list(data, "recipient_kinds", source))
     if not senders or not senders <= SENDER_KINDS:
         raise ImproperlyConfigured(f"{source.name}: who_may_send must be a subset of {sorted(SENDER_KINDS)}")
     if not recipients or not recipients <= RECIPIENT_KINDS:
@@ -103,7 +112,7 @@ def parse_basis(source: Path) -> LegalBasis:
             wording=str(_require(e, "wording", str, source)),
             satisfied_by=str(_require(e, "satisfied_by", str, source)),
         )
-        for e in _require(data, "elements", list, source)  # type: ignore[attr-defined]
+        for e in _list(data, "elements", source)
     )
     if not elements or len({e.id for e in elements}) != len(elements):
         raise ImproperlyConfigured(f"{source.name}: elements must be non-empty with unique ids")
@@ -122,22 +131,23 @@ def parse_basis(source: Path) -> LegalBasis:
             summary=str(_require(escalation_data, "summary", str, source)),
         )
     as_of = _require(data, "as_of", dt.date, source)
+    assert isinstance(as_of, dt.date)
     return LegalBasis(
         id=basis_id,
         name=str(_require(data, "name", str, source)),
         jurisdiction=str(_require(data, "jurisdiction", str, source)),
         citation=str(_require(data, "citation", str, source)),
-        as_of=as_of,  # type: ignore[arg-type]
-        unconfirmed=tuple(str(u) for u in data.get("unconfirmed", [])),  # type: ignore[attr-defined]
-        who_may_send=senders,  # type: ignore[arg-type]
-        recipient_kinds=recipients,  # type: ignore[arg-type]
+        as_of=as_of,
+        unconfirmed=tuple(str(u) for u in _list(data, "unconfirmed", source, required=False)),
+        who_may_send=senders,
+        recipient_kinds=recipients,
         covers_ai=bool(data.get("covers_ai", False)),
         template=str(_require(data, "template", str, source)),
         text_template=str(_require(data, "text_template", str, source)),
         deadline=deadline,
         statements=tuple(
             Statement(id=str(_require(s, "id", str, source)), text=str(_require(s, "text", str, source)))
-            for s in data.get("statements", [])  # type: ignore[attr-defined]
+            for s in _list(data, "statements", source, required=False)
         ),
         elements=elements,
         escalation=escalation,

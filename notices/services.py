@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from cases.errors import CaseError
 from cases.models import Case
-from cases.services import AnyUser, record_event, require_write, touch
+from cases.services import AnyUser, record_event, require_write, touch, user_or_none
 
 from .catalogue import LegalBasis, get_basis
 from .models import Notice, NoticeStatus, Platform, SignerCapacity
@@ -35,7 +35,7 @@ def create_notice(case: Case, platform: Platform, basis_id: str, *, actor: AnyUs
     if not urls:
         raise CaseError(f"This case has no URLs on {platform.name} yet.", code="no_urls")
     with transaction.atomic():
-        notice = Notice.objects.create(case=case, platform=platform, basis=basis.id, created_by=actor)
+        notice = Notice.objects.create(case=case, platform=platform, basis=basis.id, created_by=user_or_none(actor))
         notice.urls.set(urls)
         touch(case)
         record_event(
@@ -89,7 +89,7 @@ def sign_notice(notice: Notice, *, actor: AnyUser, full_name: str, capacity: str
         locked.signer_capacity = capacity
         locked.attestation = attestation_text(basis)
         locked.signed_at = timezone.now()
-        locked.signed_by = actor  # type: ignore[assignment]
+        locked.signed_by = user_or_none(actor)
         html = render_notice_html(locked)
         missing = missing_elements(basis, html)
         if missing:

@@ -21,13 +21,12 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         total = 0
         for model in apps.get_models():
-            fields = [f.name for f in model._meta.get_fields() if isinstance(f, EncryptedTextField)]
-            if not fields:
+            columns = [str(f.column) for f in model._meta.get_fields() if isinstance(f, EncryptedTextField)]
+            if not columns:
                 continue
             # The ORM would decrypt on read; rotation works on the raw tokens,
             # so it reads and writes the columns with plain SQL.
             table = model._meta.db_table
-            columns = [model._meta.get_field(f).column for f in fields]  # type: ignore[union-attr]
             with transaction.atomic():
                 rows = model._default_manager.select_for_update().values_list("pk", flat=True)
                 for pk in rows.iterator():

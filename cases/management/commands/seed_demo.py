@@ -24,7 +24,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, reset_passwords: bool = False, **options: Any) -> None:
         org, _created = Organization.objects.get_or_create(slug="demo", defaults={"name": "Demo Support Service"})
         user_model = get_user_model()
-        printed: list[tuple[str, str, str]] = []
+        printed: list[tuple[str, str, Role]] = []
         for email, role, is_staff in DEMO_USERS:
             user, created = user_model.objects.get_or_create(username=email, defaults={"email": email})
             if created or reset_passwords:
