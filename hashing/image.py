@@ -75,7 +75,9 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
     except UnidentifiedImageError as exc:
         raise UnsupportedMedia("This file is not an image we can read (JPEG, PNG, GIF, WebP, HEIC, TIFF…).") from exc
     except Image.DecompressionBombError as exc:
-        raise MediaTooLarge("This image has too many pixels to open safely.") from exc
+        raise MediaTooLarge(
+            f"This image has more pixels than the {max_pixels:,} we open safely. Try a smaller copy of it."
+        ) from exc
     width, height = image.size
     if width * height > max_pixels:
         raise MediaTooLarge(
