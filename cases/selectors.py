@@ -36,8 +36,8 @@ def _detail(event: Event) -> str:
     if event.action == "url.added":
         return _("%(count)s added") % {"count": data.get("count", 0)}
     if event.action == "url.checked":
-        status = data.get("http_status") or "-"
-        return f"{data.get('outcome', '')} (HTTP {status})"
+        status = data.get("http_status")
+        return f"{data.get('outcome', '')} (HTTP {status})" if status else str(data.get("outcome", ""))
     if event.action in ("notice.generated", "notice.signed", "notice.sent"):
         return f"{data.get('basis', '')} {data.get('platform', '')}".strip()
     if event.action == "media.added" and data.get("pdq_reliable") is False:
