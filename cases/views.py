@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -150,11 +152,11 @@ def add_media(request: HttpRequest, reference: str) -> HttpResponse:
         return _forbidden(request, exc)
     form = MediaUploadForm(request.POST, request.FILES)
     if getattr(request, "upload_too_large", False):
-        from django.conf import settings
-
-        limit = settings.UPLOAD_MAX_BYTES // (1024 * 1024)
-        form = MediaUploadForm()
-        form.add_error(None, _("That file is larger than %(mb)s MB. Try a smaller copy.") % {"mb": limit})
+        # The upload handler dropped the file at the cap: say that, not "this field is required".
+        form.is_valid()
+        form.errors.pop("file", None)
+        limit = filesizeformat(settings.UPLOAD_MAX_BYTES)
+        form.add_error("file", _("That file is larger than %(limit)s. Try a smaller copy.") % {"limit": limit})
         return _render_case(request, case, upload_form=form, status=400)
     if not form.is_valid():
         return _render_case(request, case, upload_form=form, status=400)
@@ -162,6 +164,9 @@ def add_media(request: HttpRequest, reference: str) -> HttpResponse:
         add_uploaded_media(case, form.cleaned_data["file"], actor=request.user, label=form.cleaned_data["label"])
     except CaseError as exc:
         form.add_error("file", str(exc))
+        if case.minor_path:
+            # The upload form is not shown on the minors path; the refusal must still be read.
+            messages.error(request, str(exc))
         return _render_case(request, case, upload_form=form, status=400)
     messages.success(request, _("Fingerprints saved. The photo itself was not kept."))
     return redirect("cases-view-case", case.reference)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from cases.errors import CaseError
 from cases.services import get_case_for
 
 from .models import Hash, MediaItem, MediaKind
@@ -44,13 +47,22 @@ class AddHashesSerializer(serializers.Serializer[Any]):
 class CaseMediaView(APIView):
     """GET lists the case's media with their hashes; POST adds hashes computed on the device."""
 
+    @extend_schema(responses=MediaSerializer(many=True))
     def get(self, request: Request, reference: str) -> Response:
         case = get_case_for(request.user, reference)
         return Response(MediaSerializer(case.media.prefetch_related("hashes"), many=True).data)
 
+    @extend_schema(request=AddHashesSerializer, responses={201: MediaSerializer})
     def post(self, request: Request, reference: str) -> Response:
         case = get_case_for(request.user, reference)
         serializer = AddHashesSerializer(data=request.data)
+        # A hash the client believes it stored must not be dropped silently (e.g. "sha1", "vpdq").
+        unknown = sorted(set(request.data) - set(serializer.fields)) if isinstance(request.data, Mapping) else []
+        if unknown:
+            raise CaseError(
+                f"Unknown hash algorithm or field: {', '.join(unknown)}. Known: {', '.join(serializer.fields)}.",
+                code="unknown_algorithm",
+            )
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         hashes = {k: data[k] for k in ("pdq", "phash", "dhash", "md5", "sha256") if data.get(k)}

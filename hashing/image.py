@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import io
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 import imagehash
 import numpy as np
 import pdqhash
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from .errors import CorruptMedia, MediaTooLarge, UnsupportedMedia
 
@@ -87,6 +90,25 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
     return image
 
 
+# WeasyPrint sets Pillow's process-wide ImageFile.LOAD_TRUNCATED_IMAGES on
+# import (every notice PDF imports it), after which Pillow would hash a
+# truncated upload as if its missing part were grey. Decoding here always
+# refuses truncated data; the lock stops two concurrent decodes from restoring
+# the flag under each other (workers are processes, so it is rarely contended).
+_STRICT_DECODE = threading.Lock()
+
+
+@contextmanager
+def _refuse_truncated() -> Iterator[None]:
+    with _STRICT_DECODE:
+        previous = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+        try:
+            yield
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = previous
+
+
 def canonical_rgb(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, fast: bool = True) -> Image.Image:
     """Decode to the canonical form every hash is computed from.
 
@@ -98,12 +120,13 @@ def canonical_rgb(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, fast: bo
     """
     image = _open(data, max_pixels)
     try:
-        if fast and image.format == "JPEG":
-            image.draft("RGB", DRAFT_SIZE)
-        image.seek(0)
-        image.load()
-        image = ImageOps.exif_transpose(image) or image
-        return _to_rgb(image)
+        with _refuse_truncated():
+            if fast and image.format == "JPEG":
+                image.draft("RGB", DRAFT_SIZE)
+            image.seek(0)
+            image.load()
+            image = ImageOps.exif_transpose(image) or image
+            return _to_rgb(image)
     except Image.DecompressionBombError as exc:
         raise MediaTooLarge("This image has too many pixels to open safely.") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:

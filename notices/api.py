@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -48,11 +49,14 @@ class CreateNoticeSerializer(serializers.Serializer[Any]):
 class CaseNoticesView(APIView):
     serializer_class = CreateNoticeSerializer
 
+    # A list, not a retrieve: without this its operationId collides with NoticeDetailView's.
+    @extend_schema(operation_id="v1_cases_notices_list", responses=NoticeSerializer(many=True))
     def get(self, request: Request, reference: str) -> Response:
         case = get_case_for(request.user, reference)
         notices = case.notices.select_related("platform").prefetch_related("urls")
         return Response(NoticeSerializer(notices, many=True).data)
 
+    @extend_schema(request=CreateNoticeSerializer, responses={201: NoticeSerializer})
     def post(self, request: Request, reference: str) -> Response:
         case = get_case_for(request.user, reference)
         serializer = CreateNoticeSerializer(data=request.data)

@@ -75,5 +75,12 @@ class Notice(models.Model):
         return f"{self.basis} notice to {self.platform_id} ({self.status})"
 
     @property
+    def basis_name(self) -> str:
+        from .catalogue import load_catalogue
+
+        basis = load_catalogue().get(self.basis)
+        return basis.name if basis else self.basis
+
+    @property
     def is_frozen(self) -> bool:
         return self.signed_at is not None

@@ -108,7 +108,14 @@ def sign_notice(notice: Notice, *, actor: AnyUser, full_name: str, capacity: str
         locked.save()
         touch(case)
         record_event(
-            case, "notice.signed", actor=actor, notice_id=locked.pk, capacity=capacity, pdf_sha256=locked.pdf_sha256
+            case,
+            "notice.signed",
+            actor=actor,
+            notice_id=locked.pk,
+            basis=locked.basis,
+            platform=locked.platform.slug,
+            capacity=capacity,
+            pdf_sha256=locked.pdf_sha256,
         )
     return locked
 
@@ -134,6 +141,8 @@ def mark_notice_sent(notice: Notice, *, actor: AnyUser) -> Notice:
             "notice.sent",
             actor=actor,
             notice_id=locked.pk,
+            basis=locked.basis,
+            platform=locked.platform.slug,
             deadline_at=locked.deadline_at.isoformat() if locked.deadline_at else None,
         )
     return locked

@@ -18,7 +18,7 @@ from redress import once
 from .catalogue import get_basis
 from .forms import SignNoticeForm
 from .models import Notice, Platform, SignerCapacity
-from .render import render_notice, render_notice_html
+from .render import render_notice, render_notice_text
 from .services import attestation_text, create_notice, mark_notice_sent, sign_notice
 
 
@@ -86,13 +86,16 @@ def view_notice(request: HttpRequest, reference: str, notice_id: int) -> HttpRes
                 )
             except CaseError as exc:
                 form.add_error(None, str(exc))
+                if notice.is_frozen:
+                    # A signed notice no longer shows the signing form, so the refusal goes where it is read.
+                    messages.error(request, str(exc))
             else:
                 messages.success(request, _("Notice signed. Download the PDF or copy the text to send it."))
                 return redirect("notices-view-notice", case.reference, notice.pk)
         status = 400
     elif request.method != "GET":
         return HttpResponse(status=405)
-    preview = notice.frozen_html if notice.is_frozen else render_notice_html(notice)
+    preview = notice.frozen_text if notice.is_frozen else render_notice_text(notice)
     context = {
         "case": case,
         "notice": notice,

@@ -20,5 +20,5 @@ class PrivacyHeadersMiddleware:
         response = self.get_response(request)
         if not request.path.startswith(_CACHEABLE_PREFIXES):
             add_never_cache_headers(response)
-        response.setdefault("Referrer-Policy", "same-origin")
+        response.setdefault("Referrer-Policy", "no-referrer")
         return response

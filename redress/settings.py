@@ -172,7 +172,7 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
 HASHING_MAX_PIXELS = envint("HASHING_MAX_PIXELS", 64_000_000)
 
 # --- Security ---------------------------------------------------------------
-SECURE_REFERRER_POLICY = "same-origin"  # not no-referrer: browsers then send "Origin: null" and CSRF fails
+SECURE_REFERRER_POLICY = "no-referrer"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"

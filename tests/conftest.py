@@ -29,14 +29,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     skip = pytest.mark.skip(reason="needs DATABASE_URL (PostgreSQL) and CELERY_BROKER_URL; CI sets them")
     for item in items:
-        if "services" in item.keywords:
+        if item.get_closest_marker("services"):
             item.add_marker(skip)
 
 
 @pytest.fixture(autouse=True)
 def _eager_celery(request: pytest.FixtureRequest) -> Iterator[None]:
     """Unit tests run tasks in-process; `services` tests use the real broker and worker."""
-    if "services" in request.keywords:
+    if request.node.get_closest_marker("services"):
         yield
         return
     previous = celery_app.conf.task_always_eager
