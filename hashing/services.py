@@ -82,8 +82,14 @@ def add_client_hashes(
     kind: str = MediaKind.IMAGE,
     label: str = "",
 ) -> MediaItem:
-    """Store hashes computed on the person's device (the normal path)."""
+    """Store hashes computed on the person's device (the normal path).
+
+    Refused on the minors path too: imagery of a child is for NCMEC's Take It
+    Down or the IWF, whose hash lists platforms act on, not for a case file.
+    """
     require_write(actor, case)
+    if case.minor_path:
+        raise CaseError(MINOR_PATH_REFUSAL, code="minor_path")
     values: dict[str, tuple[str, int | None]] = {}
     for algorithm, value in hashes.items():
         if algorithm not in HEX_LENGTHS:

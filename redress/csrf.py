@@ -16,7 +16,8 @@ from django.middleware.csrf import CsrfViewMiddleware
 
 
 class NoReferrerCsrfViewMiddleware(CsrfViewMiddleware):
+    # A private hook of Django's middleware (stable since 4.0); the stubs do not declare it.
     def _origin_verified(self, request: HttpRequest) -> bool:
         if request.META.get("HTTP_ORIGIN") == "null" and request.META.get("HTTP_SEC_FETCH_SITE") == "same-origin":
             return True
-        return super()._origin_verified(request)
+        return bool(super()._origin_verified(request))  # type: ignore[misc]

@@ -152,3 +152,12 @@ def test_a_minors_case_queues_no_check(minor_case, advocate, django_capture_on_c
     with django_capture_on_commit_callbacks(execute=True):
         result = add_urls(minor_case, ["https://www.reddit.com/r/a/1"], actor=advocate)
     assert len(result.added) == 1 and queued == []
+
+
+def test_a_minors_case_stores_no_hashes_even_from_the_device(minor_case, advocate) -> None:  # type: ignore[no-untyped-def]
+    from hashing.models import MediaItem
+    from hashing.services import add_client_hashes
+
+    with pytest.raises(CaseError, match="Take It Down"):
+        add_client_hashes(minor_case, actor=advocate, hashes={"sha256": "a" * 64}, pdq_quality=None)
+    assert MediaItem.objects.count() == 0

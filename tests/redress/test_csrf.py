@@ -47,3 +47,14 @@ def test_the_token_is_still_required(advocate, org_a) -> None:  # type: ignore[n
     )
     assert response.status_code == 403
     assert Case.objects.count() == 0
+
+
+def test_the_deploy_check_stands_in_for_djangos_csrf_checks(settings) -> None:  # type: ignore[no-untyped-def]
+    from redress.checks import check_csrf
+
+    settings.CSRF_COOKIE_SECURE = True
+    assert check_csrf(None) == []
+    settings.CSRF_COOKIE_SECURE = False
+    assert [w.id for w in check_csrf(None)] == ["redress.W002"]
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if "csrf" not in m.lower()]
+    assert [w.id for w in check_csrf(None)] == ["redress.W001"]
