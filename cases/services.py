@@ -13,6 +13,8 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from redress.tasks import enqueue
+
 from .errors import CaseError
 from .models import (
     WRITE_ROLES,
@@ -261,11 +263,8 @@ def _queue_checks(case: Case, url_ids: list[int]) -> None:
         return
     from monitoring.tasks import check_url
 
-    def enqueue(url_id: int) -> None:
-        check_url.delay(url_id)
-
     for url_id in url_ids:
-        transaction.on_commit(partial(enqueue, url_id))
+        transaction.on_commit(partial(enqueue, check_url, url_id))
 
 
 def touch(case: Case) -> None:

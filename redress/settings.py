@@ -231,6 +231,12 @@ CELERY_BROKER_URL = envstr("CELERY_BROKER_URL")
 # No broker: run tasks eagerly, in-process (the embedded default).
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
+# Without a broker, tasks run on this many in-process threads so requests do
+# not wait for them (redress/tasks.py); 0 runs them inline (the tests do).
+INPROCESS_TASK_THREADS = envint("INPROCESS_TASK_THREADS", 2)
+# Redis redelivers a task whose worker died once this many seconds pass; longer
+# than any task runs, short enough that a crash delays a check by minutes.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", 900)}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

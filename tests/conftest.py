@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
 
 from cases.models import Case, Role
 from redress.celery import app as celery_app
@@ -41,7 +41,9 @@ def _eager_celery(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     previous = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = True
-    yield
+    # Inline, not on the in-process thread pool, so tests see results at once.
+    with override_settings(INPROCESS_TASK_THREADS=0):
+        yield
     celery_app.conf.task_always_eager = previous
 
 
