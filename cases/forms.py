@@ -84,7 +84,19 @@ class MediaUploadForm(forms.Form):
 
 class URLPasteForm(forms.Form):
     urls = forms.CharField(
+        required=False,
         widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false", "autocapitalize": "off"}),
         label=_("Web addresses, one per line"),
         help_text=_("Paste up to %(n)s addresses where the content appears.") % {"n": MAX_URLS_PER_PASTE},
     )
+    csv_file = forms.FileField(
+        required=False,
+        label=_("Or a CSV file"),
+        help_text=_("A spreadsheet saved as CSV: a column named “url”, or the addresses in the first column."),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not (data.get("urls") or "").strip() and not data.get("csv_file"):
+            raise forms.ValidationError(_("Paste at least one web address, or choose a CSV file."))
+        return data

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+import csv
+import io
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -38,9 +40,11 @@ def user_or_none(actor: AnyUser | None) -> User | None:
     return actor if isinstance(actor, User) and actor.is_authenticated else None
 
 
-# A paste of more lines than this is refused whole, with a message: bulk
-# intake of thousands belongs to the CSV import (monitoring issue).
-MAX_URLS_PER_PASTE = 500
+# A paste or CSV of more lines than this is refused whole, with a message,
+# rather than half-added: split it and add the parts.
+MAX_URLS_PER_PASTE = 2000
+MAX_CSV_BYTES = 2 * 1024 * 1024
+_URL_COLUMNS = ("url", "link", "address", "web address")
 
 
 class PermissionDenied(CaseError):
@@ -189,6 +193,34 @@ class URLIntakeResult:
     added: list[ReportedURL] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
     errors: list[tuple[int, str, str]] = field(default_factory=list)  # (line number, text, reason)
+    # URL -> references of other cases of the same organisation that report it too.
+    elsewhere: dict[str, list[str]] = field(default_factory=dict)
+
+
+def urls_from_csv(data: bytes) -> list[str]:
+    """The URL column of a CSV (a column named url/link/address, else the first one).
+
+    Spreadsheets export UTF-8 with a byte-order mark or, from older Excel,
+    Windows-1252; both are read. Blank cells are skipped.
+    """
+    if len(data) > MAX_CSV_BYTES:
+        raise CaseError(f"That file is larger than {MAX_CSV_BYTES // (1024 * 1024)} MB.", code="csv_too_large")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("cp1252", errors="replace")
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error as exc:
+        raise CaseError(f"This file could not be read as CSV: {exc}.", code="bad_csv") from exc
+    if not rows:
+        return []
+    header = [cell.strip().lower() for cell in rows[0]]
+    column = next((header.index(name) for name in _URL_COLUMNS if name in header), None)
+    if column is not None:
+        rows = rows[1:]
+    index = column or 0
+    return [row[index].strip() for row in rows if len(row) > index and row[index].strip()]
 
 
 def add_urls(case: Case, lines: Iterable[str], *, actor: AnyUser) -> URLIntakeResult:
@@ -220,6 +252,12 @@ def add_urls(case: Case, lines: Iterable[str], *, actor: AnyUser) -> URLIntakeRe
             continue
         seen.add(url)
         pending.append(url)
+    for url, reference in (
+        ReportedURL.objects.filter(case__organization_id=case.organization_id, url__in=pending)
+        .exclude(case=case)
+        .values_list("url", "case__reference")
+    ):
+        result.elsewhere.setdefault(url, []).append(reference)
     match_platform = PlatformMatcher()
     with transaction.atomic():
         for url in pending:
@@ -238,6 +276,7 @@ def add_urls(case: Case, lines: Iterable[str], *, actor: AnyUser) -> URLIntakeRe
                 count=len(result.added),
                 url_ids=[u.pk for u in result.added],
                 duplicates=len(result.duplicates),
+                in_other_cases=len(result.elsewhere),
                 refused=len(result.errors),
             )
             _queue_checks(case, [u.pk for u in result.added])

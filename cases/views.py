@@ -31,6 +31,7 @@ from .services import (
     open_case,
     request_checks,
     require_write,
+    urls_from_csv,
     user_or_none,
 )
 
@@ -176,11 +177,14 @@ def add_media(request: HttpRequest, reference: str) -> HttpResponse:
 @require_POST
 def add_urls_view(request: HttpRequest, reference: str) -> HttpResponse:
     case = get_case_for(request.user, reference)
-    form = URLPasteForm(request.POST)
+    form = URLPasteForm(request.POST, request.FILES)
     if not form.is_valid():
         return _render_case(request, case, url_form=form, status=400)
     try:
-        result = add_urls(case, form.cleaned_data["urls"].splitlines(), actor=request.user)
+        lines = form.cleaned_data["urls"].splitlines()
+        if form.cleaned_data["csv_file"]:
+            lines += urls_from_csv(form.cleaned_data["csv_file"].read())
+        result = add_urls(case, lines, actor=request.user)
     except PermissionDenied as exc:
         return _forbidden(request, exc)
     except CaseError as exc:
@@ -188,6 +192,13 @@ def add_urls_view(request: HttpRequest, reference: str) -> HttpResponse:
         return _render_case(request, case, url_form=form, status=400)
     if result.added:
         messages.success(request, _("%(n)s web address(es) added.") % {"n": len(result.added)})
+    if result.elsewhere:
+        references = sorted({ref for refs in result.elsewhere.values() for ref in refs})
+        messages.warning(
+            request,
+            _("%(n)s of these are also reported in other cases of your organisation: %(refs)s.")
+            % {"n": len(result.elsewhere), "refs": ", ".join(references)},
+        )
     if result.duplicates:
         messages.info(request, _("%(n)s already in this case, not added again.") % {"n": len(result.duplicates)})
     if result.errors:

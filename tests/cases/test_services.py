@@ -161,3 +161,38 @@ def test_a_minors_case_stores_no_hashes_even_from_the_device(minor_case, advocat
     with pytest.raises(CaseError, match="Take It Down"):
         add_client_hashes(minor_case, actor=advocate, hashes={"sha256": "a" * 64}, pdq_quality=None)
     assert MediaItem.objects.count() == 0
+
+
+def test_a_csv_of_urls_is_read_from_its_url_column() -> None:
+    from cases.services import urls_from_csv
+
+    data = "\ufeffNote,URL\nfirst,https://www.reddit.com/r/a/1\n,\nsecond,https://x.com/a/status/2\n".encode()
+    assert urls_from_csv(data) == ["https://www.reddit.com/r/a/1", "https://x.com/a/status/2"]
+    assert urls_from_csv(b"https://a.example/1\nhttps://a.example/2\n") == [
+        "https://a.example/1",
+        "https://a.example/2",
+    ]
+    assert urls_from_csv("https://caf\xe9.example/1\n".encode("cp1252")) == ["https://caf\xe9.example/1"]
+
+
+def test_urls_in_other_cases_of_the_organisation_are_flagged(case, advocate, org_a) -> None:  # type: ignore[no-untyped-def]
+    from tests.factories import CaseFactory, SurvivorFactory
+
+    other = SurvivorFactory(case=CaseFactory(organization=org_a)).case
+    add_urls(other, ["https://www.reddit.com/r/a/1"], actor=advocate)
+    result = add_urls(case, ["https://www.reddit.com/r/a/1", "https://www.reddit.com/r/a/2"], actor=advocate)
+    assert len(result.added) == 2
+    assert result.elsewhere == {"https://www.reddit.com/r/a/1": [other.reference]}
+
+
+def test_the_case_page_takes_a_csv_upload(case, advocate) -> None:  # type: ignore[no-untyped-def]
+    import io
+
+    from tests.conftest import login
+
+    upload = io.BytesIO(b"url\nhttps://www.reddit.com/r/a/1\njavascript:alert(1)\n")
+    upload.name = "links.csv"
+    response = login(advocate).post(f"/cases/{case.reference}/urls/", {"urls": "", "csv_file": upload})
+    assert response.status_code == 200
+    assert [u.url for u in case.urls.all()] == ["https://www.reddit.com/r/a/1"]
+    assert "javascript:alert(1)" in response.content.decode()
