@@ -169,3 +169,16 @@ def test_the_checker_sees_an_element_left_empty(case, advocate, reddit) -> None:
     notice = _sign(_notice(case, advocate, reddit), advocate)
     emptied = notice.frozen_html.replace("https://www.reddit.com/r/x/comments/0/", "")
     assert missing_elements(get_basis(BASIS), emptied) == ["identification"]
+
+
+def test_the_directory_has_40_platforms_each_domain_mapped_once(db) -> None:  # type: ignore[no-untyped-def]
+    from notices.directory import PlatformMatcher
+
+    platforms = list(Platform.objects.all())
+    assert len(platforms) >= 40
+    domains = [d for p in platforms for d in p.domains]
+    assert len(domains) == len(set(domains))
+    match = PlatformMatcher()
+    assert match("https://i.imgur.com/abc.jpg")[1].slug == "imgur"
+    assert match("https://drive.google.com/file/d/x")[1].slug == "google"
+    assert match("https://nobody-knows.example/x") == ("nobody-knows.example", None)
