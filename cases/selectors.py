@@ -9,8 +9,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from monitoring.models import URLCheck
-from notices.catalogue import load_catalogue
-from notices.models import Platform
+from notices.catalogue import LegalBasis, get_basis, load_catalogue
+from notices.choosing import propose_bases
+from notices.models import Platform, PlatformKind
 
 from .models import Case, Event, ReportedURL
 
@@ -59,6 +60,43 @@ def timeline(case: Case) -> list[TimelineEntry]:
     events = case.events.exclude(action="case.viewed").select_related("actor")
     platforms = dict(Platform.objects.values_list("slug", "name"))
     return [TimelineEntry(e, _DESCRIPTIONS.get(e.action, e.action), _detail(e, platforms)) for e in events]
+
+
+@dataclass
+class PlatformNotices:
+    """One recipient on the case page: how many URLs it has and the bases that fit, with why."""
+
+    platform: Platform
+    url_count: int
+    proposals: list[tuple[LegalBasis, str]]
+
+
+def notice_options(case: Case, urls: list[ReportedURL]) -> list[PlatformNotices]:
+    """The platforms hosting the case's URLs, then the search engines, each with proposed bases."""
+    counts: dict[int, int] = {}
+    platforms: dict[int, Platform] = {}
+    for reported in urls:
+        if reported.platform is not None:
+            platforms[reported.platform.pk] = reported.platform
+            counts[reported.platform.pk] = counts.get(reported.platform.pk, 0) + 1
+    if urls:
+        # Delisting from search covers every URL, wherever it is hosted.
+        for engine in Platform.objects.filter(kind=PlatformKind.SEARCH_ENGINE, slug__in=["google", "bing"]):
+            platforms.setdefault(engine.pk, engine)
+            counts[engine.pk] = len(urls)
+    survivor = case.survivor
+    options = []
+    for pk, platform in platforms.items():
+        proposals = propose_bases(
+            survivor_country=survivor.country,
+            survivor_region=survivor.region,
+            platform_jurisdiction=platform.jurisdiction,
+            content_kind=case.content_kind,
+            survivor_made_it=None,
+            recipient_kind=platform.kind,
+        )
+        options.append(PlatformNotices(platform, counts[pk], [(get_basis(p.basis_id), p.reason) for p in proposals]))
+    return options
 
 
 def urls_with_checks(case: Case) -> QuerySet[ReportedURL]:

@@ -14,7 +14,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from hashing.services import add_uploaded_media
-from notices.catalogue import load_catalogue
 from redress import once
 
 from . import selectors
@@ -119,11 +118,6 @@ def _render_case(
 ) -> HttpResponse:
     membership = membership_for(request.user, case)
     urls = list(selectors.urls_with_checks(case))
-    platforms: dict[int, dict[str, object]] = {}
-    for reported in urls:
-        if reported.platform_id is not None and reported.platform is not None:
-            entry = platforms.setdefault(reported.platform_id, {"platform": reported.platform, "count": 0})
-            entry["count"] = int(entry["count"]) + 1  # type: ignore[call-overload]
     context = {
         "case": case,
         "survivor": case.survivor,
@@ -131,10 +125,9 @@ def _render_case(
         "media": case.media.prefetch_related("hashes"),
         "urls": urls,
         "unknown_urls": [u for u in urls if u.platform_id is None],
-        "platforms": list(platforms.values()),
+        "notice_options": selectors.notice_options(case, urls),
         "notices": case.notices.select_related("platform"),
         "timeline": selectors.timeline(case),
-        "bases": list(load_catalogue().values()),
         "upload_form": upload_form or MediaUploadForm(),
         "url_form": url_form or URLPasteForm(),
         "url_errors": url_errors or [],

@@ -66,6 +66,7 @@ def sync_directory() -> int:
             slug=entry["slug"],
             defaults={
                 "name": entry["name"],
+                "kind": entry.get("kind", "platform"),
                 "domains": entry["domains"],
                 "ncii_email": entry.get("ncii_email", ""),
                 "report_form_url": entry.get("report_form_url", ""),

@@ -9,10 +9,17 @@ from django.utils import timezone
 from redress.crypto import EncryptedTextField
 
 
+class PlatformKind(models.TextChoices):
+    PLATFORM = "platform", "Platform (user content)"
+    HOST = "host", "Host or file locker"
+    SEARCH_ENGINE = "search_engine", "Search engine"
+
+
 class Platform(models.Model):
     """One entry of the platform directory (notices/data/platforms.json)."""
 
     slug = models.SlugField(unique=True)
+    kind = models.CharField(max_length=16, choices=PlatformKind.choices, default=PlatformKind.PLATFORM)
     name = models.CharField(max_length=200)
     # Registrable domains (eTLD+1) this platform serves content from.
     domains = models.JSONField(default=list)

@@ -12,7 +12,7 @@ from cases.errors import CaseError
 from cases.models import Case
 from cases.services import AnyUser, record_event, require_write, touch, user_or_none
 
-from .catalogue import LegalBasis, get_basis
+from .catalogue import Element, LegalBasis, get_basis
 from .models import Notice, NoticeStatus, Platform, SignerCapacity
 from .render import missing_elements, render_notice_html, render_notice_text, render_pdf
 
@@ -24,6 +24,10 @@ ELEMENT_LABELS = {
 }
 
 
+def _element(basis: LegalBasis, element_id: str) -> Element:
+    return next(e for e in basis.elements if e.id == element_id)
+
+
 def create_notice(case: Case, platform: Platform, basis_id: str, *, actor: AnyUser) -> Notice:
     """A draft notice to one platform covering every URL of the case on it."""
     require_write(actor, case)
@@ -31,7 +35,11 @@ def create_notice(case: Case, platform: Platform, basis_id: str, *, actor: AnyUs
         basis = get_basis(basis_id)
     except KeyError as exc:
         raise CaseError("That legal basis does not exist.", code="unknown_basis") from exc
-    urls = list(case.urls.filter(platform=platform))
+    if "search_engine" in basis.recipient_kinds:
+        # A delisting request names the pages wherever they are hosted.
+        urls = list(case.urls.all())
+    else:
+        urls = list(case.urls.filter(platform=platform))
     if not urls:
         raise CaseError(f"This case has no URLs on {platform.name} yet.", code="no_urls")
     with transaction.atomic():
@@ -95,7 +103,7 @@ def sign_notice(notice: Notice, *, actor: AnyUser, full_name: str, capacity: str
         if missing:
             raise CaseError(
                 "This notice cannot be signed yet; it lacks "
-                + ", ".join(ELEMENT_LABELS.get(m, m) for m in missing)
+                + ", ".join(ELEMENT_LABELS.get(m) or _element(basis, m).satisfied_by.rstrip(".") for m in missing)
                 + ".",
                 code="incomplete",
             )
@@ -131,8 +139,9 @@ def mark_notice_sent(notice: Notice, *, actor: AnyUser) -> Notice:
         if locked.sent_at is not None:
             return locked  # a second click changes nothing
         locked.sent_at = timezone.now()
-        delta = basis.deadline.timedelta if basis.deadline else None
-        locked.deadline_at = locked.sent_at + delta if delta else None
+        # Calendar months (GDPR) and clocks started by someone else (eSafety's
+        # own notice) are the catalogue's to work out, not a fixed timedelta.
+        locked.deadline_at = basis.deadline.due(locked.sent_at) if basis.deadline else None
         locked.status = NoticeStatus.SENT
         locked.save(update_fields=["sent_at", "deadline_at", "status"])
         locked.urls.update(status="notice_sent")
