@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint format typecheck check worker clean
+.PHONY: run test lint format typecheck check worker clean bench
 
 $(VENV)/.runtime: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else "Redress needs Python 3.11 or newer (set PYTHON=...)")'
@@ -39,6 +39,11 @@ typecheck: $(VENV)/.dev
 	$(VENV)/bin/mypy .
 
 check: lint typecheck test
+
+# Every benchmark, printed as ratios against its peers and written to
+# bench/results.json; BENCH_ARGS=--10m adds matching over 10M hashes.
+bench: $(VENV)/.dev
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 # A Celery worker for use with CELERY_BROKER_URL (production-like runs).
 worker: $(VENV)/.runtime
