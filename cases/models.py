@@ -111,10 +111,16 @@ class Survivor(models.Model):
 
 
 class URLStatus(models.TextChoices):
+    """Where a reported URL is in its takedown; the legal moves are in `monitoring.lifecycle`."""
+
     REPORTED = "reported", "Reported"
     NOTICE_SENT = "notice_sent", "Notice sent"
-    REMOVED = "removed", "Removed"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged by the platform"
     STILL_UP = "still_up", "Still up"
+    REFUSED = "refused", "Platform refused"
+    ESCALATED = "escalated", "Escalated"
+    REMOVED = "removed", "Removed"
+    REAPPEARED = "reappeared", "Reappeared"
 
 
 class ReportedURL(models.Model):
@@ -126,6 +132,10 @@ class ReportedURL(models.Model):
         "notices.Platform", null=True, blank=True, on_delete=models.SET_NULL, related_name="reported_urls"
     )
     status = models.CharField(max_length=16, choices=URLStatus.choices, default=URLStatus.REPORTED)
+    # When `status` last changed (None: never since intake). The history is the
+    # "url.status_changed" events; this copy lets the re-check schedule and the
+    # per-platform statistics ask "removed since when?" without reading the log.
+    status_changed_at = models.DateTimeField(null=True, blank=True)
     added_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -447,6 +447,7 @@ def fetch(
     method: str = "GET",
     resolver: Resolver | None = None,
     connection_factory: ConnectionFactory | None = None,
+    max_bytes_for: Callable[[str], int] | None = None,
 ) -> FetchResult:
     """Fetch `url` within `policy`; raise FetchRefused or FetchError when there is no response.
 
@@ -458,7 +459,11 @@ def fetch(
        send the request with the host name as `Host`, read the response head.
     4. On a redirect with a Location: resolve it against the current URL and
        go back to step 1, at most `policy.max_redirects` times.
-    5. Otherwise read the body (GET only) up to `policy.max_bytes` and return.
+    5. Otherwise read the body (GET only) up to `policy.max_bytes` and return;
+       `max_bytes_for(content_type)` may lower that cap once the response's
+       Content-Type is known, so one request can read a whole image while a
+       page of the same check is read only as far as it is worth parsing
+       (a second request to find out would double the load on the site).
 
     Every status is a result (404 and 500 included); only "no response" raises.
     """
@@ -489,11 +494,15 @@ def fetch(
                     redirects.append(Redirect(url=current, status=response.status, location=next_url))
                     current = next_url
                     continue
-                body, truncated = _read_body(response, policy.max_bytes if method == "GET" else 0, deadline, dog)
+                content_type = _header_text(response.headers.get("Content-Type", ""))
+                limit = policy.max_bytes if method == "GET" else 0
+                if max_bytes_for is not None:
+                    limit = max(min(limit, max_bytes_for(content_type)), 0)
+                body, truncated = _read_body(response, limit, deadline, dog)
                 return FetchResult(
                     status=response.status,
                     final_url=current,
-                    content_type=_header_text(response.headers.get("Content-Type", "")),
+                    content_type=content_type,
                     body=body,
                     bytes_read=len(body),
                     truncated=truncated,

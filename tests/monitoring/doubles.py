@@ -29,12 +29,26 @@ class Seen:
     headers: dict[str, str]
 
 
+@dataclass(frozen=True)
+class Page:
+    """A response the test sets up at a path: the server answers it before its built-in routes."""
+
+    body: bytes
+    content_type: str = "text/html; charset=utf-8"
+    status: int = 200
+
+
 @dataclass
 class LocalServer:
     host: str
     port: int
     seen: list[Seen] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
+    # Path -> response; a test may change it between checks (a page that loses its image).
+    pages: dict[str, Page] = field(default_factory=dict)
+
+    def paths(self) -> list[str]:
+        return [seen.path for seen in self.seen]
 
     def url(self, path: str) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
@@ -56,7 +70,10 @@ class Handler(BaseHTTPRequestHandler):
         query = parse_qs(parts.query)
         self.server.state.seen.append(Seen(self.command, self.path, dict(self.headers.items())))
         path = parts.path
-        if path == "/ok" or path == "/headers" or path == "/dir/ok":
+        page = self.server.state.pages.get(path)
+        if page is not None:
+            self._send(page.status, page.body, page.content_type)
+        elif path == "/ok" or path == "/headers" or path == "/dir/ok":
             self._send(200, b"hello", "text/plain; charset=utf-8")
         elif path.startswith("/status/"):
             status = int(path.rsplit("/", 1)[1])

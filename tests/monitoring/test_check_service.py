@@ -58,7 +58,10 @@ def test_a_reachable_page_is_recorded_with_its_digest(case: Case, local_server: 
         "http_status": 200,
         "error_code": "",
         "truncated": False,
+        "match": "no_hashes",
+        "match_distance": None,
     }
+    assert check.match == "no_hashes"  # a case without hashes gets liveness only
 
 
 @pytest.mark.parametrize(

@@ -270,3 +270,27 @@ def test_https_refuses_an_untrusted_certificate(tls_server: LocalServer, loopbac
         )
     assert caught.value.code == "tls"
     assert tls_server.seen == []
+
+
+def test_the_byte_cap_can_follow_the_content_type(local_server: LocalServer, loopback_policy: FetchPolicy) -> None:
+    """A check reads a page only as far as it parses it, but an image in full, in one request."""
+    seen: list[str] = []
+
+    def cap(content_type: str) -> int:
+        seen.append(content_type)
+        return 100 if content_type == "application/octet-stream" else 1_000_000
+
+    result = fetch(local_server.url("/big?n=5000"), policy=loopback_policy, max_bytes_for=cap)
+    assert (result.bytes_read, result.truncated) == (100, True)
+    assert seen == ["application/octet-stream"]
+    whole = fetch(local_server.url("/ok"), policy=loopback_policy, max_bytes_for=cap)
+    assert (whole.body, whole.truncated) == (b"hello", False)
+
+
+def test_the_content_type_cap_never_raises_the_policy_cap(
+    local_server: LocalServer, loopback_policy: FetchPolicy
+) -> None:
+    result = fetch(
+        local_server.url("/big?n=5000"), policy=replace(loopback_policy, max_bytes=50), max_bytes_for=lambda _: 10**9
+    )
+    assert (result.bytes_read, result.truncated) == (50, True)
