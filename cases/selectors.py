@@ -23,6 +23,7 @@ _DESCRIPTIONS = {
     "url.added": gettext_lazy("Web addresses added"),
     "url.checked": gettext_lazy("Web address checked"),
     "url.check_requested": gettext_lazy("Checks requested"),
+    "url.status_changed": gettext_lazy("Web address status changed"),
     "url.check_skipped_minor": gettext_lazy("Check skipped (under-18 path: Redress does not visit these addresses)"),
     "notice.generated": gettext_lazy("Notice drafted"),
     "notice.signed": gettext_lazy("Notice signed"),
@@ -43,7 +44,11 @@ def _detail(event: Event, platforms: dict[str, str]) -> str:
         return _("%(count)s added") % {"count": data.get("count", 0)}
     if event.action == "url.checked":
         status = data.get("http_status")
-        return f"{data.get('outcome', '')} (HTTP {status})" if status else str(data.get("outcome", ""))
+        text = f"{data.get('outcome', '')} (HTTP {status})" if status else str(data.get("outcome", ""))
+        verdict = data.get("match")
+        return f"{text}, {_('content')}: {verdict}" if verdict else text
+    if event.action == "url.status_changed":
+        return f"{data.get('from', '')} → {data.get('to', '')} ({data.get('reason', '')})"
     if event.action in ("notice.generated", "notice.signed", "notice.sent"):
         basis = load_catalogue().get(str(data.get("basis", "")))
         platform = platforms.get(str(data.get("platform", "")), data.get("platform", ""))

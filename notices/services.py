@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from cases.errors import CaseError
-from cases.models import Case
+from cases.models import Case, URLStatus
 from cases.services import AnyUser, record_event, require_write, touch, user_or_none
 
 from .catalogue import Element, LegalBasis, get_basis
@@ -128,6 +128,19 @@ def sign_notice(notice: Notice, *, actor: AnyUser, full_name: str, capacity: str
     return locked
 
 
+def _urls_notice_sent(notice: Notice, actor: AnyUser) -> None:
+    """Move each covered URL to "notice sent" where its lifecycle allows (a removed URL stays removed)."""
+    from monitoring.lifecycle import IllegalTransition, Reason, transition
+
+    for reported in notice.urls.select_for_update():
+        if reported.status == URLStatus.NOTICE_SENT:
+            continue
+        try:
+            transition(reported, URLStatus.NOTICE_SENT, actor=actor, reason=Reason.NOTICE_SENT)
+        except IllegalTransition:
+            continue
+
+
 def mark_notice_sent(notice: Notice, *, actor: AnyUser) -> Notice:
     """Record that the notice went out (e.g. pasted into the platform's form); starts the deadline."""
     require_write(actor, notice.case)
@@ -144,7 +157,7 @@ def mark_notice_sent(notice: Notice, *, actor: AnyUser) -> Notice:
         locked.deadline_at = basis.deadline.due(locked.sent_at) if basis.deadline else None
         locked.status = NoticeStatus.SENT
         locked.save(update_fields=["sent_at", "deadline_at", "status"])
-        locked.urls.update(status="notice_sent")
+        _urls_notice_sent(locked, actor)
         record_event(
             notice.case,
             "notice.sent",

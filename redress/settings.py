@@ -224,6 +224,12 @@ if PRODUCTION and FETCH_ALLOW_LOOPBACK:
 FETCH_MAX_BYTES = envint("FETCH_MAX_BYTES", 20 * 1024 * 1024)
 FETCH_CONNECT_TIMEOUT = envint("FETCH_CONNECT_TIMEOUT", 10)
 FETCH_TOTAL_TIMEOUT = envint("FETCH_TOTAL_TIMEOUT", 30)
+# Content match: how many media candidates a check examines, how much of a
+# page it parses, and the most time one check may take (below the broker's
+# visibility timeout, so a slow page never causes a redelivery).
+CHECK_MAX_CANDIDATES = envint("CHECK_MAX_CANDIDATES", 20)
+CHECK_MAX_HTML_BYTES = envint("CHECK_MAX_HTML_BYTES", 1024 * 1024)
+CHECK_MAX_SECONDS = envint("CHECK_MAX_SECONDS", 120)
 FETCH_USER_AGENT = envstr("FETCH_USER_AGENT", "Mozilla/5.0 (compatible; link-check/1.0)")
 
 # --- Celery -----------------------------------------------------------------

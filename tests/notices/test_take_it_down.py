@@ -144,6 +144,10 @@ def test_sending_starts_the_48_hour_clock(case, advocate, reddit) -> None:  # ty
     assert notice.sent_at is not None and notice.deadline_at is not None
     assert (notice.deadline_at - notice.sent_at).total_seconds() == 48 * 3600
     assert set(notice.urls.values_list("status", flat=True)) == {"notice_sent"}
+    changes = Event.objects.filter(case=case, action="url.status_changed")
+    assert {(e.data["from"], e.data["to"], e.data["reason"]) for e in changes} == {
+        ("reported", "notice_sent", "notice_sent")
+    }
     again = mark_notice_sent(notice, actor=advocate)
     assert again.sent_at == notice.sent_at
 
