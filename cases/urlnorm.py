@@ -61,6 +61,12 @@ def _canonical_host(host: str) -> str:
         return str(ipaddress.ip_address(host))
     except ValueError:
         pass
+    from monitoring.fetcher import is_obscured_ipv4
+
+    if is_obscured_ipv4(host):
+        raise CaseError(
+            "This address spells a network address in an unusual form; use the site's name.", code="invalid_url"
+        )
     try:
         ascii_host = host.encode("idna").decode("ascii").lower()
     except UnicodeError as exc:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import ipaddress
+import re
 import socket
 import ssl
 import threading
@@ -407,6 +408,24 @@ class _Target:
         return host if self.port == DEFAULT_PORTS[self.scheme] else f"{host}:{self.port}"
 
 
+_NUMERIC_LABEL = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$", re.IGNORECASE)
+
+
+def is_obscured_ipv4(host: str) -> bool:
+    """True for IPv4 written any way but plain dotted decimal (2130706433, 0x7f.1, 0177.0.0.1).
+
+    The C resolver reads these as addresses, so they are refused outright
+    rather than handed to it: the address check must see what will be used.
+    """
+    labels = host.split(".")
+    if not all(_NUMERIC_LABEL.match(label) for label in labels):
+        return False
+    canonical = len(labels) == 4 and all(
+        label.isdigit() and (label == "0" or not label.startswith("0")) and int(label) <= 255 for label in labels
+    )
+    return not canonical
+
+
 def _parse_target(url: str) -> _Target:
     if any(ord(ch) < 33 or ord(ch) == 127 for ch in url):
         raise FetchRefused("This is not a valid web address.", code="bad_url")
@@ -425,6 +444,8 @@ def _parse_target(url: str) -> _Target:
         raise FetchRefused("This web address has no host name.", code="bad_url")
     if "%" in host:  # an IPv6 zone id names one of *our* interfaces: never a public address
         raise FetchRefused("This web address names a local network interface.", code="address")
+    if is_obscured_ipv4(host):
+        raise FetchRefused("This web address spells a network address in an unusual form.", code="address")
     if not host.isascii():
         try:
             host = host.encode("idna").decode("ascii")

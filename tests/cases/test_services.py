@@ -101,7 +101,17 @@ def test_urls_are_normalised(raw: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "raw", ["javascript:alert(1)", "data:text/html,hi", "file:///etc/passwd", "ftp://a.com/x", "http://", "nonsense"]
+    "raw",
+    [
+        "javascript:alert(1)",
+        "data:text/html,hi",
+        "file:///etc/passwd",
+        "ftp://a.com/x",
+        "http://",
+        "nonsense",
+        "http://0x7f.0.0.1/",
+        "http://0177.0.0.1/",
+    ],
 )
 def test_bad_urls_are_refused_with_a_reason(raw: str) -> None:
     with pytest.raises(CaseError):

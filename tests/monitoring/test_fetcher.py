@@ -343,3 +343,23 @@ def test_a_result_never_shows_its_body_in_repr() -> None:
         status=200, final_url="https://x.example/", content_type="", body=b"SECRET", bytes_read=6, truncated=False
     )
     assert "SECRET" not in repr(result)
+
+
+@pytest.mark.parametrize(
+    "host", ["2130706433", "0x7f000001", "0x7f.0.0.1", "0177.0.0.1", "127.1", "017700000001", "127.0.0.01", "0.0.0.0x1"]
+)
+def test_obscured_spellings_of_an_address_are_refused_before_resolving(host: str) -> None:
+    from monitoring.fetcher import FetchRefused, fetch, policy_from_settings
+
+    def resolver(name: str, port: int) -> list[str]:
+        raise AssertionError("the resolver must not be asked")
+
+    with pytest.raises(FetchRefused, match="unusual form"):
+        fetch(f"http://{host}/", policy=policy_from_settings(allow_loopback=True), resolver=resolver)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "8.8.8.8", "example.com", "0x.example", "10.0.0.1.example"])
+def test_plain_addresses_and_names_are_not_called_obscured(host: str) -> None:
+    from monitoring.fetcher import is_obscured_ipv4
+
+    assert not is_obscured_ipv4(host)
