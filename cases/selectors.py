@@ -100,7 +100,13 @@ def notice_options(case: Case, urls: list[ReportedURL]) -> list[PlatformNotices]
             survivor_made_it=None,
             recipient_kind=platform.kind,
         )
-        options.append(PlatformNotices(platform, counts[pk], [(get_basis(p.basis_id), p.reason) for p in proposals]))
+        bases = [(get_basis(p.basis_id), p.reason) for p in proposals]
+        if platform.kind == PlatformKind.SEARCH_ENGINE:
+            # Each engine's own form goes to that engine only ("google-ncii-form" to Google).
+            bases = [
+                (b, r) for b, r in bases if "search_engine" not in b.recipient_kinds or b.id.startswith(platform.slug)
+            ]
+        options.append(PlatformNotices(platform, counts[pk], bases))
     return options
 
 
