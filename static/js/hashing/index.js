@@ -27,8 +27,7 @@ export function hashFile(file, { onProgress, signal } = {}) {
     return Promise.reject(
       new HashingError(
         "video",
-        "Videos cannot be fingerprinted in the browser yet. Your advocate can fingerprint a video with you, " +
-          "or use the offline hasher.",
+        "Videos cannot be fingerprinted in the browser yet. Your advocate can help you with a video.",
       ),
     );
   }

@@ -13,8 +13,7 @@ import { HashingError, hashFile } from "./index.js";
 // hashing.image.PDQ_QUALITY_UNRELIABLE: below this PDQ does not match reliably.
 const LOW_QUALITY = 50;
 const ELSEWHERE =
-  "Other ways: export it as a JPEG and choose that copy, use the offline hasher, " +
-  "or ask your advocate to fingerprint it with you.";
+  "Other ways: export it as a JPEG and choose that copy, or ask your advocate to fingerprint it with you.";
 
 function element(tag, attributes = {}, text = "") {
   const node = document.createElement(tag);
