@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint format typecheck check worker clean bench
+.PHONY: run test lint format typecheck check worker beat clean bench
 
 $(VENV)/.runtime: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else "Redress needs Python 3.11 or newer (set PYTHON=...)")'
@@ -48,6 +48,11 @@ bench: $(VENV)/.dev
 # A Celery worker for use with CELERY_BROKER_URL (production-like runs).
 worker: $(VENV)/.runtime
 	$(VENV)/bin/celery -A redress worker --loglevel=INFO
+
+# The re-check schedule (CELERY_BEAT_SCHEDULE); run exactly one next to the workers.
+beat: $(VENV)/.runtime
+	@mkdir -p var
+	$(VENV)/bin/celery -A redress beat --loglevel=INFO --schedule=var/celerybeat-schedule
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -68,3 +68,21 @@ class URLCheck(models.Model):
         if not self._state.adding:
             raise ValueError("URL checks are immutable")
         super().save(*args, **kwargs)
+
+
+class CheckClaim(models.Model):
+    """The re-check schedule's claim on a URL: when a check of it was last queued.
+
+    One row per URL, moved forward only by a conditional UPDATE on the value
+    the scheduler read (`monitoring.schedule.claim`), so two beat runs or two
+    schedulers never queue the same URL twice. A claim is outstanding until a
+    check is recorded after it, or until CHECK_CLAIM_MINUTES pass (a lost task).
+    """
+
+    reported_url = models.OneToOneField(
+        "cases.ReportedURL", primary_key=True, on_delete=models.CASCADE, related_name="check_claim"
+    )
+    claimed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.reported_url_id} claimed {self.claimed_at:%Y-%m-%d %H:%M}"

@@ -253,6 +253,27 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 
+# --- Re-check schedule (monitoring/schedule.py) ------------------------------
+# Run by `make beat`: every RECHECK_EVERY_SECONDS, queue the checks that are due.
+RECHECK_EVERY_SECONDS = envint("RECHECK_EVERY_SECONDS", 300)
+RECHECK_REMOVED_DAYS = envint("RECHECK_REMOVED_DAYS", 7)
+RECHECK_REAPPEARED_HOURS = envint("RECHECK_REAPPEARED_HOURS", 24)
+# After n consecutive errors, wait CHECK_BACKOFF_MINUTES * 2**(n-1), at most the max.
+CHECK_BACKOFF_MINUTES = envint("CHECK_BACKOFF_MINUTES", 30)
+CHECK_BACKOFF_MAX_MINUTES = envint("CHECK_BACKOFF_MAX_MINUTES", 24 * 60)
+# Per registrable domain; what exceeds it waits for the next run.
+CHECK_PER_HOST_PER_MINUTE = envint("CHECK_PER_HOST_PER_MINUTE", 6)
+# A queued check whose result never lands (a lost task) is queued again after this.
+CHECK_CLAIM_MINUTES = envint("CHECK_CLAIM_MINUTES", 60)
+CELERY_BEAT_SCHEDULE = {
+    "recheck-due": {
+        "task": "monitoring.tasks.recheck_due",
+        "schedule": RECHECK_EVERY_SECONDS,
+        # A run still waiting when the next is due is dropped, not stacked.
+        "options": {"expires": RECHECK_EVERY_SECONDS},
+    },
+}
+
 # --- REST framework ---------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
