@@ -40,6 +40,7 @@ class Platform(models.Model):
 class NoticeStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
     SIGNED = "signed", "Signed"
+    SENDING = "sending", "Sending by email"
     SENT = "sent", "Sent"
 
 
@@ -73,6 +74,14 @@ class Notice(models.Model):
     frozen_pdf_b64 = EncryptedTextField(blank=True)
     pdf_sha256 = models.CharField(max_length=64, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # Sending by email (notices.tasks.send_notice_email). The platform's
+    # address is not personal data, so it is stored plainly.
+    sent_to = models.EmailField(blank=True)
+    # The Message-ID of the email that went out; while sending, the claim of
+    # the attempt in flight (so a redelivered task never sends twice).
+    message_id = models.CharField(max_length=255, blank=True)
+    send_attempts = models.PositiveSmallIntegerField(default=0)
+    last_send_error = models.TextField(blank=True)
     deadline_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -1,4 +1,4 @@
-"""Notice pages: draft, preview, sign, download, mark as sent."""
+"""Notice pages: draft, preview, sign, download, send by email or mark as sent."""
 
 from __future__ import annotations
 
@@ -17,9 +17,16 @@ from redress import once
 
 from .catalogue import get_basis
 from .forms import SignNoticeForm
-from .models import Notice, Platform, SignerCapacity
+from .models import Notice, NoticeStatus, Platform, SignerCapacity
 from .render import render_notice, render_notice_text
-from .services import attestation_text, create_notice, mark_notice_sent, sign_notice
+from .services import (
+    attestation_text,
+    create_notice,
+    email_recipient,
+    mark_notice_sent,
+    send_notice_by_email,
+    sign_notice,
+)
 
 
 def _notice_for(case: Case, notice_id: int) -> Notice:
@@ -95,6 +102,22 @@ def view_notice(request: HttpRequest, reference: str, notice_id: int) -> HttpRes
         status = 400
     elif request.method != "GET":
         return HttpResponse(status=405)
+    return _notice_page(request, case, notice, form=form, can_write=can_write, status=status)
+
+
+def _notice_page(
+    request: HttpRequest,
+    case: Case,
+    notice: Notice,
+    *,
+    form: SignNoticeForm | None = None,
+    can_write: bool,
+    status: int = 200,
+    send_error: str = "",
+) -> HttpResponse:
+    basis = get_basis(notice.basis)
+    if form is None:
+        form = SignNoticeForm(capacities=[c for c in _default_capacity(request, case) if c in basis.who_may_send])
     preview = notice.frozen_text if notice.is_frozen else render_notice_text(notice)
     context = {
         "case": case,
@@ -104,6 +127,9 @@ def view_notice(request: HttpRequest, reference: str, notice_id: int) -> HttpRes
         "form": form,
         "attestation": attestation_text(basis).splitlines(),
         "preview": preview,
+        "email_to": email_recipient(notice),
+        "sending": notice.status == NoticeStatus.SENDING,
+        "send_error": send_error,
     }
     return render(request, "notices/notice.html", context, status=status)
 
@@ -123,8 +149,19 @@ def notice_pdf(request: HttpRequest, reference: str, notice_id: int) -> HttpResp
 @login_required
 @require_POST
 def mark_sent_view(request: HttpRequest, reference: str, notice_id: int) -> HttpResponse:
+    """Mark a notice sent by hand, or with `method=email` queue it to be emailed to the platform."""
     case = get_case_for(request.user, reference)
     notice = _notice_for(case, notice_id)
+    if request.POST.get("method") == "email":
+        try:
+            send_notice_by_email(notice, actor=request.user)
+        except PermissionDenied as exc:
+            return _forbidden(request, exc)
+        except CaseError as exc:
+            notice.refresh_from_db()
+            return _notice_page(request, case, notice, can_write=True, status=400, send_error=str(exc))
+        messages.success(request, _("The notice is being sent by email. The deadline starts when it has gone."))
+        return redirect("notices-view-notice", case.reference, notice.pk)
     try:
         mark_notice_sent(notice, actor=request.user)
     except PermissionDenied as exc:
