@@ -28,6 +28,9 @@ _DESCRIPTIONS = {
     "notice.generated": gettext_lazy("Notice drafted"),
     "notice.signed": gettext_lazy("Notice signed"),
     "notice.sent": gettext_lazy("Notice sent"),
+    "notice.email_queued": gettext_lazy("Notice queued for email"),
+    "notice.emailed": gettext_lazy("Notice emailed"),
+    "notice.email_failed": gettext_lazy("Notice email failed; it can be sent again"),
 }
 
 
@@ -49,11 +52,11 @@ def _detail(event: Event, platforms: dict[str, str]) -> str:
         return f"{text}, {_('content')}: {verdict}" if verdict else text
     if event.action == "url.status_changed":
         return f"{data.get('from', '')} → {data.get('to', '')} ({data.get('reason', '')})"
-    if event.action in ("notice.generated", "notice.signed", "notice.sent"):
+    if event.action in ("notice.generated", "notice.signed", "notice.sent", "notice.emailed", "notice.email_failed"):
         basis = load_catalogue().get(str(data.get("basis", "")))
         platform = platforms.get(str(data.get("platform", "")), data.get("platform", ""))
         parts = [basis.name if basis else "", _("to %(p)s") % {"p": platform} if platform else ""]
-        if event.action == "notice.sent" and data.get("deadline_at"):
+        if event.action in ("notice.sent", "notice.emailed") and data.get("deadline_at"):
             parts.append(_("deadline %(d)s UTC") % {"d": str(data["deadline_at"])[:16].replace("T", " ")})
         return " ".join(p for p in parts if p)
     if event.action == "media.added" and data.get("pdq_reliable") is False:

@@ -45,3 +45,18 @@ def test_a_gdpr_request_is_due_a_calendar_month_after_sending(case, urls, advoca
     assert sent.deadline_at is not None
     days = (sent.deadline_at - sent.sent_at).days
     assert 28 <= days <= 31
+
+
+def test_every_action_the_services_record_has_timeline_words() -> None:
+    """A new event name without a description would show raw on the case page."""
+    import re
+    from pathlib import Path
+
+    from cases.selectors import _DESCRIPTIONS
+
+    root = Path(__file__).resolve().parents[2]
+    actions = set()
+    for source in [*root.glob("*/services.py"), *root.glob("monitoring/*.py")]:
+        actions |= set(re.findall(r'"((?:case|media|url|notice)\.[a-z_]+)"', source.read_text()))
+    missing = sorted(a for a in actions - set(_DESCRIPTIONS) if a != "case.viewed")
+    assert missing == []
