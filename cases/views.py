@@ -35,7 +35,8 @@ from .services import (
 )
 
 
-def _forbidden(request: HttpRequest, exc: CaseError) -> HttpResponse:
+def forbidden(request: HttpRequest, exc: CaseError) -> HttpResponse:
+    """The 403 page for a role that may see a case but not change it (notices' views use it too)."""
     return render(request, "cases/forbidden.html", {"message": str(exc)}, status=403)
 
 
@@ -64,7 +65,7 @@ def _writable_orgs(request: HttpRequest) -> QuerySet[Organization]:
 def open_case_view(request: HttpRequest) -> HttpResponse:
     organizations = _writable_orgs(request)
     if not organizations.exists():
-        return _forbidden(request, PermissionDenied(_("Your role can view cases but not open them.")))
+        return forbidden(request, PermissionDenied(_("Your role can view cases but not open them.")))
     if request.method == "POST":
         if done := once.already_done(request):
             return HttpResponseRedirect(done)
@@ -143,7 +144,7 @@ def add_media(request: HttpRequest, reference: str) -> HttpResponse:
     try:
         require_write(request.user, case)
     except CaseError as exc:
-        return _forbidden(request, exc)
+        return forbidden(request, exc)
     form = MediaUploadForm(request.POST, request.FILES)
     if getattr(request, "upload_too_large", False):
         # The upload handler dropped the file at the cap: say that, not "this field is required".
@@ -179,7 +180,7 @@ def add_urls_view(request: HttpRequest, reference: str) -> HttpResponse:
             lines += urls_from_csv(form.cleaned_data["csv_file"].read())
         result = add_urls(case, lines, actor=request.user)
     except PermissionDenied as exc:
-        return _forbidden(request, exc)
+        return forbidden(request, exc)
     except CaseError as exc:
         form.add_error("urls", str(exc))
         return _render_case(request, case, url_form=form, status=400)
@@ -209,7 +210,7 @@ def check_urls_view(request: HttpRequest, reference: str) -> HttpResponse:
     try:
         count = request_checks(case, actor=request.user)
     except PermissionDenied as exc:
-        return _forbidden(request, exc)
+        return forbidden(request, exc)
     except CaseError as exc:
         messages.error(request, str(exc))
     else:

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from cases.errors import CaseError
 from cases.models import Case
 from cases.services import PermissionDenied, get_case_for, membership_for
+from cases.views import forbidden
 from redress import once
 
 from .catalogue import get_basis
@@ -36,10 +37,6 @@ def _notice_for(case: Case, notice_id: int) -> Notice:
         raise Http404("No such notice in this case.") from exc
 
 
-def _forbidden(request: HttpRequest, exc: CaseError) -> HttpResponse:
-    return render(request, "cases/forbidden.html", {"message": str(exc)}, status=403)
-
-
 @login_required
 @require_POST
 def create_notice_view(request: HttpRequest, reference: str) -> HttpResponse:
@@ -53,7 +50,7 @@ def create_notice_view(request: HttpRequest, reference: str) -> HttpResponse:
         messages.error(request, _("Choose a platform from the list."))
         return redirect("cases-view-case", case.reference)
     except PermissionDenied as exc:
-        return _forbidden(request, exc)
+        return forbidden(request, exc)
     except CaseError as exc:
         messages.error(request, str(exc))
         return redirect("cases-view-case", case.reference)
@@ -80,7 +77,7 @@ def view_notice(request: HttpRequest, reference: str, notice_id: int) -> HttpRes
     status = 200
     if request.method == "POST":
         if not can_write:
-            return _forbidden(request, PermissionDenied())
+            return forbidden(request, PermissionDenied())
         form = SignNoticeForm(request.POST, capacities=capacities)
         if form.is_valid():
             try:
@@ -156,7 +153,7 @@ def mark_sent_view(request: HttpRequest, reference: str, notice_id: int) -> Http
         try:
             send_notice_by_email(notice, actor=request.user)
         except PermissionDenied as exc:
-            return _forbidden(request, exc)
+            return forbidden(request, exc)
         except CaseError as exc:
             notice.refresh_from_db()
             return _notice_page(request, case, notice, can_write=True, status=400, send_error=str(exc))
@@ -165,7 +162,7 @@ def mark_sent_view(request: HttpRequest, reference: str, notice_id: int) -> Http
     try:
         mark_notice_sent(notice, actor=request.user)
     except PermissionDenied as exc:
-        return _forbidden(request, exc)
+        return forbidden(request, exc)
     except CaseError as exc:
         messages.error(request, str(exc))
     else:
