@@ -75,6 +75,15 @@ def local_server6() -> Iterator[LocalServer]:
 
 
 @pytest.fixture
+def loopback_fetch_settings(settings) -> None:  # type: ignore[no-untyped-def]
+    """Django settings under which the app's own checks may fetch from 127.0.0.1, quickly."""
+    settings.FETCH_ALLOW_LOOPBACK = True
+    settings.FETCH_CONNECT_TIMEOUT = 2
+    settings.FETCH_TOTAL_TIMEOUT = 5
+    settings.FETCH_USER_AGENT = "test-agent/1.0"
+
+
+@pytest.fixture
 def loopback_policy() -> FetchPolicy:
     """Short limits so the timeout tests stay fast; loopback allowed, as in the test settings."""
     return FetchPolicy(user_agent="test-agent/1.0", connect_timeout=2, total_timeout=5, allow_loopback=True)

@@ -38,11 +38,8 @@ UNRELATED = "pdq/reg-test-input/labelme-subset/q0003.jpg"
 
 
 @pytest.fixture(autouse=True)
-def _fetch_settings(settings) -> None:  # type: ignore[no-untyped-def]
-    settings.FETCH_ALLOW_LOOPBACK = True
-    settings.FETCH_CONNECT_TIMEOUT = 2
-    settings.FETCH_TOTAL_TIMEOUT = 5
-    settings.FETCH_USER_AGENT = "test-agent/1.0"
+def _fetch_settings(loopback_fetch_settings: None) -> None:
+    """Every check in this module fetches from the local server."""
 
 
 @pytest.fixture
