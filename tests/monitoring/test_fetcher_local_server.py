@@ -123,32 +123,20 @@ def test_the_byte_cap_holds_for_chunked_bodies(local_server: LocalServer, loopba
     assert result.truncated is True
 
 
-def test_a_server_that_never_answers_is_cut_off(local_server: LocalServer, loopback_policy: FetchPolicy) -> None:
-    started = time.monotonic()
-    with pytest.raises(FetchError) as caught:
-        fetch(local_server.url("/slow"), policy=replace(loopback_policy, total_timeout=1))
-    assert caught.value.code == "timeout"
-    assert time.monotonic() - started < 2.5
-
-
-def test_a_server_that_drips_bytes_is_cut_off_at_the_total_timeout(
-    local_server: LocalServer, loopback_policy: FetchPolicy
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/slow",  # never answers
+        "/drip",  # each body byte arrives well within a read timeout: only the wall-clock deadline stops it
+        "/drip-headers",  # the head is read by http.client, out of the fetcher's loop: only the watchdog stops it
+    ],
+)
+def test_a_server_that_stalls_is_cut_off_at_the_total_timeout(
+    local_server: LocalServer, loopback_policy: FetchPolicy, path: str
 ) -> None:
-    """Each byte arrives well within a read timeout; only the wall-clock deadline stops it."""
     started = time.monotonic()
     with pytest.raises(FetchError) as caught:
-        fetch(local_server.url("/drip"), policy=replace(loopback_policy, total_timeout=1))
-    assert caught.value.code == "timeout"
-    assert time.monotonic() - started < 2.5
-
-
-def test_a_server_that_drips_its_headers_is_cut_off_by_the_watchdog(
-    local_server: LocalServer, loopback_policy: FetchPolicy
-) -> None:
-    """The head is read by http.client, out of the fetcher's loop: only the watchdog can stop it."""
-    started = time.monotonic()
-    with pytest.raises(FetchError) as caught:
-        fetch(local_server.url("/drip-headers"), policy=replace(loopback_policy, total_timeout=1))
+        fetch(local_server.url(path), policy=replace(loopback_policy, total_timeout=1))
     assert caught.value.code == "timeout"
     assert time.monotonic() - started < 2.5
 
