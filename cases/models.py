@@ -64,6 +64,17 @@ class ContentKind(models.TextChoices):
     UNKNOWN = "unknown", "Not sure"
 
 
+class MadeAnswer(models.TextChoices):
+    """Whether the survivor made the content themselves (a selfie they shared, say).
+
+    It decides whether copyright-based notices (DMCA) are open to them.
+    """
+
+    YES = "yes", "Yes, I took it or made it myself"
+    NO = "no", "No, someone else made it"
+    UNKNOWN = "unknown", "Not sure"
+
+
 class Case(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="cases")
     # Human-readable and unguessable: ~60 bits from a Crockford alphabet.
@@ -101,6 +112,7 @@ class Survivor(models.Model):
     consent_act_on_behalf = models.BooleanField(default=False)
     consent_share_hashes = models.BooleanField(default=False)
     under_18_in_content = models.CharField(max_length=8, choices=MinorAnswer.choices)
+    made_content = models.CharField(max_length=8, choices=MadeAnswer.choices, default=MadeAnswer.UNKNOWN)
 
     def __str__(self) -> str:
         return f"Survivor for {self.case_id}"

@@ -69,3 +69,24 @@ class Hash(models.Model):
 
     def __str__(self) -> str:
         return f"{self.algorithm}:{self.value}"
+
+
+class VideoFrame(models.Model):
+    """One kept frame of a video's 1 fps PDQ sampling (the vPDQ rule compares these).
+
+    Only the frame's time, PDQ and quality are kept; near-duplicate
+    consecutive frames were already dropped by whoever hashed the video.
+    """
+
+    media = models.ForeignKey(MediaItem, on_delete=models.CASCADE, related_name="frames")
+    index = models.PositiveIntegerField()
+    seconds = models.FloatField()
+    pdq = models.CharField(max_length=64)
+    quality = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["media", "index"]
+        constraints = [models.UniqueConstraint(fields=["media", "index"], name="videoframe_unique_index")]
+
+    def __str__(self) -> str:
+        return f"frame {self.index} of media #{self.media_id} at {self.seconds:.1f}s"
